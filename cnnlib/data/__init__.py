@@ -1,0 +1,1 @@
+"""cnnlib.data (being written)."""

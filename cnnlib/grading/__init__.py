@@ -1,0 +1,1 @@
+"""cnnlib.grading (being written)."""

@@ -1,0 +1,1 @@
+"""cnnlib.models (being written)."""

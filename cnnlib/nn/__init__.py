@@ -1,0 +1,1 @@
+"""cnnlib.nn (being written)."""

@@ -1,0 +1,1 @@
+"""cnnlib.train (being written)."""

@@ -1,0 +1,1 @@
+"""cnnlib.viz (being written)."""
