@@ -17,17 +17,25 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build book --warningiserror --keep-going
 
-## test: run the whole test suite
+## test: run the whole test suite: fast unit tests in parallel first, then the slow
+## ones (book build, grading pipeline)
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto -m "not slow"
+	$(PY) -m pytest -m slow
 
 ## test-fast: library tests only (no book build, no grading pipeline)
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n auto -m "not slow"
 
 ## bench: speed and memory of scratch vs native ops
 bench: $(STAMP)
 	$(PY) benchmarks/bench_ops.py
+
+## release: regenerate the student notebooks exercises/NAME/ from solutions/NAME/ (nbgrader)
+release: $(STAMP)
+	for name in $(notdir $(patsubst %/,%,$(wildcard solutions/*/))); do \
+		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nbgrader generate_assignment $$name --force || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check cnnlib tests benchmarks

@@ -28,3 +28,11 @@ def rng() -> torch.Generator:
 def pytest_collection_modifyitems(config, items):
     """Run the fast unit tests first, the slow ones (book build, grading) last."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
+def pytest_configure(config):
+    """One torch thread per pytest-xdist worker: two workers share the two cores."""
+    import os
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        torch.set_num_threads(1)

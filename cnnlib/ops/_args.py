@@ -16,7 +16,9 @@ import torch
 def as_tuple(value: int | Sequence[int], n: int, op: str, name: str) -> tuple[int, ...]:
     """Expand an int to an n-tuple (``3 -> (3, 3)``) and check a sequence has n ints."""
     if isinstance(value, bool):
-        raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got a bool")
+        raise TypeError(
+            f"{op}: {name} must be an int or a tuple of {n} ints, got a bool"
+        )
     if isinstance(value, int):
         return (value,) * n
     if isinstance(value, Sequence) and len(value) == n:
@@ -55,7 +57,9 @@ def check_floating(x: torch.Tensor, op: str, name: str) -> None:
         )
 
 
-def check_rank(x: torch.Tensor, ranks: tuple[int, ...], op: str, name: str, layout: str) -> None:
+def check_rank(
+    x: torch.Tensor, ranks: tuple[int, ...], op: str, name: str, layout: str
+) -> None:
     """``layout`` spells the expected shapes, e.g. "(N, C_in, H, W) or (C_in, H, W)"."""
     if x.dim() not in ranks:
         raise ValueError(
@@ -64,9 +68,21 @@ def check_rank(x: torch.Tensor, ranks: tuple[int, ...], op: str, name: str, layo
         )
 
 
-def check_same_device_dtype(a: torch.Tensor, b: torch.Tensor, op: str, names: str) -> None:
+def check_same_device_dtype(
+    a: torch.Tensor, b: torch.Tensor, op: str, names: str
+) -> None:
     """``names`` like "input and weight"."""
     if a.device != b.device:
-        raise ValueError(f"{op}: {names} are on different devices ({a.device}, {b.device})")
+        raise ValueError(
+            f"{op}: {names} are on different devices ({a.device}, {b.device})"
+        )
     if a.dtype != b.dtype:
         raise TypeError(f"{op}: {names} have different dtypes ({a.dtype}, {b.dtype})")
+
+
+def check_reduction(reduction: object, op: str) -> None:
+    """Losses reduce with ``"none"``, ``"mean"`` or ``"sum"``, like torch."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(
+            f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}"
+        )
