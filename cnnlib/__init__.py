@@ -6,8 +6,15 @@ layers built on them, switchable to torch's native kernels; ``cnnlib.models`` th
 architectures of the book.
 """
 
-from cnnlib.device import best_device, seed_everything
+from cnnlib.device import best_device, device_info, make_generator, seed_everything
 from cnnlib.summary import summary
 
 __version__ = "0.1.0"
-__all__ = ["best_device", "seed_everything", "summary", "__version__"]
+__all__ = [
+    "best_device",
+    "device_info",
+    "make_generator",
+    "seed_everything",
+    "summary",
+    "__version__",
+]

@@ -16,7 +16,8 @@ columns of one matrix: a single matmul serves the whole batch, and its result ha
 one row per output channel, which a final transpose turns back into
 (N, C_out, H_out, W_out).
 
-Two ways to run the products, chosen by ``use_shifted``:
+Two ways to run the products, chosen by ``products()``; each first prepares the
+input and the output gradient as operands, which the products then share:
 
 * **explicit**: copy the patches into a real ``cols`` matrix (``im2col``) and do one
   matmul. Works for every stride, dilation and group count. Costs a buffer
@@ -36,12 +37,15 @@ from dataclasses import dataclass
 
 import torch
 
-# On CPU the shifted products run over blocks of this many grid positions, so a
-# block of X and of Y (64-128 channels: 1-4 MB) stays in the L2 cache while all
-# KH*KW taps reuse it. Streaming the whole batch per tap instead is limited by
-# memory bandwidth: blocking measured about 1.5x faster on a 2-core Xeon. GPUs
-# have no such cache to fill and prefer one large product per tap.
-CPU_BLOCK = 4096
+# On CPU the shifted products run over blocks of this many grid positions, so that
+# a block of X and of Y (8 MB each at 64 channels) stays in cache while all KH*KW
+# taps reuse it; one product per tap over a whole batch of 56x56 images instead
+# streams 30 MB operands from memory KH*KW times. Smaller blocks (4096, fitting the
+# L2 cache) were a little faster still on an idle 2-core Xeon, but several times
+# slower when other jobs shared the cores: every matmul call waits until both of
+# torch's threads get a core, so the number of calls must stay small. GPUs have no
+# such cache to fill and get one large product per tap.
+CPU_BLOCK = 32768
 
 
 @dataclass(frozen=True)
@@ -70,25 +74,6 @@ class ConvGeometry:
         """``(i, j, shift)`` per kernel tap: where tap (i, j) reads in the flat grid."""
         (kh, kw), (dh, dw), wp = self.kernel_hw, self.dilation, self.padded_hw[1]
         return [(i, j, i * dh * wp + j * dw) for i in range(kh) for j in range(kw)]
-
-
-def use_shifted(weight: torch.Tensor, geom: ConvGeometry) -> bool:
-    """Choose the shifted products when they apply and ``cols`` would be big.
-
-    ``cols`` has C_in*KH*KW rows against C_out rows for the output, so when
-    C_in*KH*KW > C_out the explicit buffer outweighs the output it produces (a 3x3
-    conv with 64 channels: 9x); the shifted form avoids it. For few input channels
-    (an RGB first layer) one big matmul beats KH*KW thin ones. Half precision keeps
-    the explicit form: one matmul accumulates all C_in*KH*KW terms in float32,
-    while summing taps would round to 8 or 11 bits after every tap.
-    """
-    c_out, c_in_per_group, kh, kw = weight.shape
-    return (
-        geom.stride == (1, 1)
-        and geom.groups == 1
-        and weight.dtype in (torch.float32, torch.float64)
-        and c_in_per_group * kh * kw > c_out
-    )
 
 
 # --- Layout: (N, C, h, w) <-> flat padded grid (C, head + N*Hp*Wp + tail) ---------
@@ -131,7 +116,7 @@ def _input_corner(geom: ConvGeometry) -> tuple[int, int]:
     return geom.padding[0], geom.padding[2]  # (top, left)
 
 
-# --- Explicit: build cols, one matmul per group ----------------------------------
+# --- im2col and its adjoint ---------------------------------------------------
 
 
 def im2col(grid: torch.Tensor, geom: ConvGeometry) -> torch.Tensor:
@@ -172,59 +157,62 @@ def col2im(cols: torch.Tensor, geom: ConvGeometry, c: int, n: int) -> torch.Tens
     return grid
 
 
-def _grouped_cols(x: torch.Tensor, geom: ConvGeometry) -> torch.Tensor:
-    """cols of x (N, C_in, H, W), split by group: (G, C_in/G*KH*KW, N*L)."""
-    flat = to_flat_grid(x, geom.padded_hw, _input_corner(geom))
-    grid = flat.view(x.shape[1], x.shape[0], *geom.padded_hw)  # (C_in, N, Hp, Wp)
-    cols = im2col(grid, geom)  # (C_in*KH*KW, N*L)
-    # Channels are the outer index of the rows, so each group's rows are one block:
-    # (G, C_in/G*KH*KW, N*L).
-    rows, positions = cols.shape
-    return cols.view(geom.groups, rows // geom.groups, positions)
+# --- Explicit: build cols, one matmul per group --------------------------------
 
 
-def _grouped_grad_output(grad_output: torch.Tensor, groups: int) -> torch.Tensor:
-    """dY (N, C_out, H_out, W_out) as (G, C_out/G, N*L)."""
-    n, c_out = grad_output.shape[:2]
-    positions = n * grad_output.shape[2] * grad_output.shape[3]
-    return grad_output.transpose(0, 1).reshape(groups, c_out // groups, positions)
+class ExplicitProducts:
+    """The three products with ``cols`` in memory; any stride, dilation, groups.
 
+    Groups are independent convolutions side by side: with channels as the outer
+    index of the rows of ``cols`` and of ``W``, group g owns one block of rows of
+    each, and ``bmm`` does all groups in one call.
+    """
 
-def explicit_output(
-    x: torch.Tensor, weight: torch.Tensor, geom: ConvGeometry
-) -> torch.Tensor:
-    """Y = W @ cols(X), for every group at once with ``bmm``."""
-    n, c_out, g = x.shape[0], weight.shape[0], geom.groups
-    cols = _grouped_cols(x, geom)  # (G, C_in/G*KH*KW, N*L)
-    w = weight.reshape(g, c_out // g, -1)  # (G, C_out/G, C_in/G*KH*KW)
-    y = torch.bmm(w, cols)  # (G, C_out/G, N*L)
-    y = y.view(c_out, n, *geom.out_hw)  # (C_out, N, H_out, W_out)
-    return y.transpose(0, 1).contiguous()  # (N, C_out, H_out, W_out)
+    def __init__(self, geom: ConvGeometry):
+        self.geom = geom
 
+    def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
+        """cols of x (N, C_in, H, W), split by group: (G, C_in/G*KH*KW, N*L)."""
+        n, c_in = x.shape[:2]
+        flat = to_flat_grid(x, self.geom.padded_hw, _input_corner(self.geom))
+        grid = flat.view(c_in, n, *self.geom.padded_hw)  # (C_in, N, Hp, Wp)
+        cols = im2col(grid, self.geom)  # (C_in*KH*KW, N*L)
+        rows, positions = cols.shape
+        return cols.view(self.geom.groups, rows // self.geom.groups, positions)
 
-def explicit_input_grad(
-    grad_output: torch.Tensor, weight: torch.Tensor, geom: ConvGeometry
-) -> torch.Tensor:
-    """dX = col2im(W^T @ dY): every output gradient flows back along its patch."""
-    n, c_out, g = grad_output.shape[0], weight.shape[0], geom.groups
-    c_in = weight.shape[1] * g
-    w = weight.reshape(g, c_out // g, -1)  # (G, C_out/G, C_in/G*KH*KW)
-    grad_cols = torch.bmm(w.transpose(1, 2), _grouped_grad_output(grad_output, g))
-    grad_cols = grad_cols.flatten(0, 1)  # (C_in*KH*KW, N*L)
-    grid = col2im(grad_cols, geom, c_in, n)  # (C_in, N, Hp, Wp)
-    flat = grid.flatten(1)  # (C_in, N*Hp*Wp)
-    return from_flat_grid(flat, n, geom.padded_hw, _input_corner(geom), geom.in_hw)
+    def prepare_grad(self, grad_output: torch.Tensor) -> torch.Tensor:
+        """dY (N, C_out, H_out, W_out) as (G, C_out/G, N*L)."""
+        n, c_out, h_out, w_out = grad_output.shape
+        g = self.geom.groups
+        return grad_output.transpose(0, 1).reshape(g, c_out // g, n * h_out * w_out)
 
+    def output(self, cols: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Y = W @ cols(X): (N, C_out, H_out, W_out)."""
+        c_out, g = weight.shape[0], self.geom.groups
+        n = cols.shape[2] // (self.geom.out_hw[0] * self.geom.out_hw[1])
+        w = weight.reshape(g, c_out // g, -1)  # (G, C_out/G, C_in/G*KH*KW)
+        y = torch.bmm(w, cols)  # (G, C_out/G, N*L)
+        y = y.view(c_out, n, *self.geom.out_hw)  # (C_out, N, H_out, W_out)
+        return y.transpose(0, 1).contiguous()  # (N, C_out, H_out, W_out)
 
-def explicit_weight_grad(
-    x: torch.Tensor, grad_output: torch.Tensor, geom: ConvGeometry
-) -> torch.Tensor:
-    """dW = dY @ cols(X)^T: each weight sums input*gradient over all positions."""
-    g = geom.groups
-    cols = _grouped_cols(x, geom)  # (G, C_in/G*KH*KW, N*L)
-    grad_w = torch.bmm(_grouped_grad_output(grad_output, g), cols.transpose(1, 2))
-    c_out, c_in = grad_output.shape[1], x.shape[1]
-    return grad_w.view(c_out, c_in // g, *geom.kernel_hw)  # (C_out, C_in/G, KH, KW)
+    def input_grad(self, grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """dX = col2im(W^T @ dY): every output gradient flows back along its patch."""
+        c_out, g = weight.shape[0], self.geom.groups
+        c_in = weight.shape[1] * g
+        n = grad.shape[2] // (self.geom.out_hw[0] * self.geom.out_hw[1])
+        w = weight.reshape(g, c_out // g, -1)  # (G, C_out/G, C_in/G*KH*KW)
+        grad_cols = torch.bmm(w.transpose(1, 2), grad)  # (G, C_in/G*KH*KW, N*L)
+        grid = col2im(grad_cols.flatten(0, 1), self.geom, c_in, n)  # (C_in, N, Hp, Wp)
+        corner, size = _input_corner(self.geom), self.geom.in_hw
+        return from_flat_grid(grid.flatten(1), n, self.geom.padded_hw, corner, size)
+
+    def weight_grad(self, cols: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        """dW = dY @ cols(X)^T: each weight sums input*gradient over all positions."""
+        grad_w = torch.bmm(grad, cols.transpose(1, 2))  # (G, C_out/G, C_in/G*KH*KW)
+        g, c_out_per_group, rows = grad_w.shape
+        kh, kw = self.geom.kernel_hw
+        # (C_out, C_in/G, KH, KW)
+        return grad_w.view(g * c_out_per_group, rows // (kh * kw), kh, kw)
 
 
 # --- Shifted: stride 1, one group, one matmul per tap on views -------------------
@@ -236,63 +224,98 @@ def _blocks(total: int, device: torch.device) -> list[tuple[int, int]]:
     return [(start, min(start + size, total)) for start in range(0, total, size)]
 
 
-def shifted_output(
-    x: torch.Tensor, weight: torch.Tensor, geom: ConvGeometry
-) -> torch.Tensor:
-    """Y on the padded grid: Y[:, q] = sum over taps W_ij @ X[:, q + shift_ij]."""
-    n, c_out = x.shape[0], weight.shape[0]
-    taps = geom.tap_shifts()
-    reach = taps[-1][2]  # the largest shift: zero columns needed after the grid
-    m = n * geom.padded_hw[0] * geom.padded_hw[1]
-    x_flat = to_flat_grid(x, geom.padded_hw, _input_corner(geom), tail=reach)
-    w = weight.permute(2, 3, 0, 1).contiguous()  # (KH, KW, C_out, C_in)
-    y_flat = x.new_zeros(c_out, m)  # (C_out, N*Hp*Wp)
-    for start, stop in _blocks(m, x.device):
-        y_block = y_flat[:, start:stop]
-        for i, j, shift in taps:
-            y_block.addmm_(w[i, j], x_flat[:, start + shift : stop + shift])
-    # Output (h, w) sits at grid position (h, w); the rest of the grid is discarded.
-    return from_flat_grid(y_flat, n, geom.padded_hw, (0, 0), geom.out_hw)
+class ShiftedProducts:
+    """The three products as sums over kernel taps of matmuls on shifted views.
 
-
-def shifted_input_grad(
-    grad_output: torch.Tensor, weight: torch.Tensor, geom: ConvGeometry
-) -> torch.Tensor:
-    """dX[:, q] = sum over taps W_ij^T @ dY[:, q - shift_ij].
-
-    Input position q fed output q - shift_ij through tap (i, j), so its gradient
-    gathers from there: a "full" convolution of dY with the flipped kernel.
-    ``head`` zero columns stand for the outputs before the start of the grid.
+    Both operands live on the flat padded grid (C, N*Hp*Wp), where tap (i, j)
+    links grid position q of the output to position q + shift_ij of the input.
+    ``reach``, the largest shift, is the margin of zeros that lets every shifted
+    view stay inside its buffer.
     """
-    n, c_in = grad_output.shape[0], weight.shape[1]
-    taps = geom.tap_shifts()
-    head = taps[-1][2]
-    m = n * geom.padded_hw[0] * geom.padded_hw[1]
-    # dY on the padded grid, zero where the forward pass discarded positions.
-    g_flat = to_flat_grid(grad_output, geom.padded_hw, (0, 0), head=head)
-    w_t = weight.permute(2, 3, 1, 0).contiguous()  # (KH, KW, C_in, C_out)
-    grad_flat = grad_output.new_zeros(c_in, m)  # (C_in, N*Hp*Wp)
-    for start, stop in _blocks(m, grad_output.device):
-        grad_block = grad_flat[:, start:stop]
-        for i, j, shift in taps:
-            grad_block.addmm_(
-                w_t[i, j], g_flat[:, head + start - shift : head + stop - shift]
-            )
-    return from_flat_grid(grad_flat, n, geom.padded_hw, _input_corner(geom), geom.in_hw)
+
+    def __init__(self, geom: ConvGeometry):
+        self.geom = geom
+        self.taps = geom.tap_shifts()
+        self.reach = self.taps[-1][2]
+
+    def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
+        """x zero-padded on the flat grid, zeros after: (C_in, N*Hp*Wp + reach)."""
+        corner = _input_corner(self.geom)
+        return to_flat_grid(x, self.geom.padded_hw, corner, tail=self.reach)
+
+    def prepare_grad(self, grad_output: torch.Tensor) -> torch.Tensor:
+        """dY at the top-left of each image's grid, zeros elsewhere and before.
+
+        Output (h, w) is computed at grid position (h, w); the positions the
+        forward pass discarded get zero gradient. Shape (C_out, reach + N*Hp*Wp).
+        """
+        return to_flat_grid(grad_output, self.geom.padded_hw, (0, 0), head=self.reach)
+
+    def output(self, x_flat: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Y[:, q] = sum over taps W_ij @ X[:, q + shift_ij]."""
+        m = x_flat.shape[1] - self.reach  # N*Hp*Wp
+        w = weight.permute(2, 3, 0, 1).contiguous()  # (KH, KW, C_out, C_in)
+        y_flat = x_flat.new_zeros(weight.shape[0], m)  # (C_out, N*Hp*Wp)
+        for start, stop in _blocks(m, x_flat.device):
+            y_block = y_flat[:, start:stop]
+            for i, j, shift in self.taps:
+                y_block.addmm_(w[i, j], x_flat[:, start + shift : stop + shift])
+        # Keep the top-left (H_out, W_out) of each grid; the rest hung over the edge.
+        n, grid_hw = self._batch(m), self.geom.padded_hw
+        return from_flat_grid(y_flat, n, grid_hw, (0, 0), self.geom.out_hw)
+
+    def input_grad(self, g_flat: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """dX[:, q] = sum over taps W_ij^T @ dY[:, q - shift_ij]: (N, C_in, H, W).
+
+        Input position q fed output q - shift_ij through tap (i, j), so its gradient
+        gathers from there: a "full" convolution of dY with the flipped kernel.
+        """
+        m, head = g_flat.shape[1] - self.reach, self.reach
+        w_t = weight.permute(2, 3, 1, 0).contiguous()  # (KH, KW, C_in, C_out)
+        grad_flat = g_flat.new_zeros(weight.shape[1], m)  # (C_in, N*Hp*Wp)
+        for start, stop in _blocks(m, g_flat.device):
+            grad_block = grad_flat[:, start:stop]
+            for i, j, shift in self.taps:
+                g_block = g_flat[:, head + start - shift : head + stop - shift]
+                grad_block.addmm_(w_t[i, j], g_block)
+        n, corner = self._batch(m), _input_corner(self.geom)
+        grid_hw = self.geom.padded_hw
+        return from_flat_grid(grad_flat, n, grid_hw, corner, self.geom.in_hw)
+
+    def weight_grad(self, x_flat: torch.Tensor, g_flat: torch.Tensor) -> torch.Tensor:
+        """dW_ij = sum over grid positions q of dY[:, q] X[:, q + shift_ij]^T."""
+        m, head = x_flat.shape[1] - self.reach, self.reach
+        c_in, c_out = x_flat.shape[0], g_flat.shape[0]
+        grad_w = x_flat.new_zeros(*self.geom.kernel_hw, c_out, c_in)
+        for start, stop in _blocks(m, x_flat.device):
+            g_block = g_flat[:, head + start : head + stop]
+            for i, j, shift in self.taps:
+                x_block = x_flat[:, start + shift : stop + shift]
+                grad_w[i, j].addmm_(g_block, x_block.T)
+        return grad_w.permute(2, 3, 0, 1).contiguous()  # (C_out, C_in, KH, KW)
+
+    def _batch(self, m: int) -> int:
+        return m // (self.geom.padded_hw[0] * self.geom.padded_hw[1])
 
 
-def shifted_weight_grad(
-    x: torch.Tensor, grad_output: torch.Tensor, geom: ConvGeometry
-) -> torch.Tensor:
-    """dW_ij = sum over positions q of dY[:, q] X[:, q + shift_ij]^T."""
-    n, c_out, c_in = x.shape[0], grad_output.shape[1], x.shape[1]
-    taps = geom.tap_shifts()
-    m = n * geom.padded_hw[0] * geom.padded_hw[1]
-    x_flat = to_flat_grid(x, geom.padded_hw, _input_corner(geom), tail=taps[-1][2])
-    g_flat = to_flat_grid(grad_output, geom.padded_hw, (0, 0))  # (C_out, N*Hp*Wp)
-    grad_w = x.new_zeros(*geom.kernel_hw, c_out, c_in)  # (KH, KW, C_out, C_in)
-    for start, stop in _blocks(m, x.device):
-        g_block = g_flat[:, start:stop]
-        for i, j, shift in taps:
-            grad_w[i, j].addmm_(g_block, x_flat[:, start + shift : stop + shift].T)
-    return grad_w.permute(2, 3, 0, 1).contiguous()  # (C_out, C_in, KH, KW)
+Products = ExplicitProducts | ShiftedProducts
+
+
+def products(weight: torch.Tensor, geom: ConvGeometry) -> Products:
+    """Choose the shifted products when they apply and ``cols`` would be big.
+
+    ``cols`` has C_in*KH*KW rows against C_out rows for the output, so when
+    C_in*KH*KW > C_out the explicit buffer outweighs the output it produces (a 3x3
+    conv with 64 channels: 9x); the shifted form avoids it. For few input channels
+    (an RGB first layer) one big matmul beats KH*KW thin ones. Half precision keeps
+    the explicit form: one matmul sums all C_in*KH*KW terms at float32 precision,
+    while summing taps would round to 8 or 11 bits after every tap.
+    """
+    c_out, c_in_per_group, kh, kw = weight.shape
+    shifted = (
+        geom.stride == (1, 1)
+        and geom.groups == 1
+        and weight.dtype in (torch.float32, torch.float64)
+        and c_in_per_group * kh * kw > c_out
+    )
+    return ShiftedProducts(geom) if shifted else ExplicitProducts(geom)

@@ -26,48 +26,41 @@ from cnnlib.ops._args import (
     check_same_device_dtype,
     check_tensor,
 )
-from cnnlib.ops._im2col import (
-    ConvGeometry,
-    explicit_input_grad,
-    explicit_output,
-    explicit_weight_grad,
-    shifted_input_grad,
-    shifted_output,
-    shifted_weight_grad,
-    use_shifted,
-)
+from cnnlib.ops._im2col import ConvGeometry, products
 
-# --- The three products, each by the cheaper of the two strategies ---------------
+# --- The products, by the strategy that suits the shapes (see _im2col) ------------
 
 
 def conv2d_output(
     input: torch.Tensor, weight: torch.Tensor, geom: ConvGeometry
 ) -> torch.Tensor:
     """y = conv(x, W) without bias: (N, C_in, H, W) -> (N, C_out, H_out, W_out)."""
-    if use_shifted(weight, geom):
-        return shifted_output(input, weight, geom)
-    return explicit_output(input, weight, geom)
+    strategy = products(weight, geom)
+    return strategy.output(strategy.prepare_input(input), weight)
 
 
-def conv2d_input_grad(
-    grad_output: torch.Tensor, weight: torch.Tensor, geom: ConvGeometry
-) -> torch.Tensor:
-    """dL/dx from dL/dy: (N, C_out, H_out, W_out) -> (N, C_in, H, W)."""
-    if use_shifted(weight, geom):
-        return shifted_input_grad(grad_output, weight, geom)
-    return explicit_input_grad(grad_output, weight, geom)
-
-
-def conv2d_weight_grad(
+def conv2d_backward(
     input: torch.Tensor,
-    grad_output: torch.Tensor,
     weight: torch.Tensor,
+    grad_output: torch.Tensor,
     geom: ConvGeometry,
-) -> torch.Tensor:
-    """dL/dW from x and dL/dy: (C_out, C_in/G, KH, KW), the shape of ``weight``."""
-    if use_shifted(weight, geom):
-        return shifted_weight_grad(input, grad_output, geom)
-    return explicit_weight_grad(input, grad_output, geom)
+    need_input_grad: bool = True,
+    need_weight_grad: bool = True,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """dL/dx (N, C_in, H, W) and dL/dW (C_out, C_in/G, KH, KW) from dL/dy.
+
+    Both products read dL/dy, so it is laid out for them once.
+    """
+    grad_input = grad_weight = None
+    if not (need_input_grad or need_weight_grad):
+        return grad_input, grad_weight
+    strategy = products(weight, geom)
+    grad = strategy.prepare_grad(grad_output)
+    if need_input_grad:
+        grad_input = strategy.input_grad(grad, weight)
+    if need_weight_grad:
+        grad_weight = strategy.weight_grad(strategy.prepare_input(input), grad)
+    return grad_input, grad_weight
 
 
 class _Conv2dFunction(torch.autograd.Function):
@@ -88,12 +81,12 @@ class _Conv2dFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_output):
         input, weight = ctx.saved_tensors
-        grad_input = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            grad_input = conv2d_input_grad(grad_output, weight, ctx.geom)
-        if ctx.needs_input_grad[1]:
-            grad_weight = conv2d_weight_grad(input, grad_output, weight, ctx.geom)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
+        need_input, need_weight, need_bias = ctx.needs_input_grad[:3]
+        grad_input, grad_weight = conv2d_backward(
+            input, weight, grad_output, ctx.geom, need_input, need_weight
+        )
+        grad_bias = None
+        if ctx.has_bias and need_bias:
             # Each bias value was added at every (n, h, w): its gradient is the sum.
             grad_bias = grad_output.sum((0, 2, 3))
         return grad_input, grad_weight, grad_bias, None
@@ -104,7 +97,9 @@ class _Conv2dFunction(torch.autograd.Function):
 _INPUT_LAYOUTS = {1: "(C_in, L) or (N, C_in, L)", 2: "(C_in, H, W) or (N, C_in, H, W)"}
 
 
-def autocast_inputs(input, weight, bias):
+def autocast_inputs(
+    input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Under ``torch.autocast``, compute in its 16-bit type, like torch's conv does."""
     device_type = input.device.type if isinstance(input, torch.Tensor) else "cpu"
     if not torch.is_autocast_enabled(device_type):
@@ -153,6 +148,7 @@ def check_conv_tensors(
 
 
 def check_groups(groups: object, op: str) -> int:
+    """groups is a positive int (it must also divide the channels: checked later)."""
     if isinstance(groups, bool) or not isinstance(groups, int):
         raise TypeError(f"{op}: groups must be an int, got {groups!r}")
     if groups < 1:

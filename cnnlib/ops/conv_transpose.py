@@ -12,7 +12,8 @@ shape this file:
   of the output gradient, and the weight gradient is the convolution's weight
   gradient with the roles of input and output gradient swapped.
 
-So nothing new is computed here: the three products come from ``cnnlib.ops.conv``.
+So nothing new is computed here: the three products are those of ``conv2d``
+(``cnnlib.ops._im2col``), used in the other order.
 """
 
 from __future__ import annotations
@@ -21,15 +22,8 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from cnnlib.ops._args import as_tuple, check_non_negative, check_positive
-from cnnlib.ops._im2col import ConvGeometry
-from cnnlib.ops.conv import (
-    autocast_inputs,
-    check_conv_tensors,
-    check_groups,
-    conv2d_input_grad,
-    conv2d_output,
-    conv2d_weight_grad,
-)
+from cnnlib.ops._im2col import ConvGeometry, products
+from cnnlib.ops.conv import autocast_inputs, check_conv_tensors, check_groups
 
 _OP = "conv_transpose2d"
 
@@ -43,7 +37,8 @@ class _ConvTranspose2dFunction(torch.autograd.Function):
         ctx.has_bias = bias is not None
         ctx.save_for_backward(input, weight)
         # The transposed conv of x is the conv's input gradient with dL/dy = x.
-        output = conv2d_input_grad(input, weight, geom)
+        strategy = products(weight, geom)
+        output = strategy.input_grad(strategy.prepare_grad(input), weight)
         if bias is not None:
             output += bias.view(-1, 1, 1)
         return output
@@ -52,14 +47,17 @@ class _ConvTranspose2dFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_output):
         input, weight = ctx.saved_tensors
+        strategy = products(weight, ctx.geom)
+        # grad_output plays the conv's input in both products: prepare it once.
+        conv_input = strategy.prepare_input(grad_output)
         grad_input = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
             # The transpose of A^T is A: an ordinary convolution of the gradient.
-            grad_input = conv2d_output(grad_output, weight, ctx.geom)
+            grad_input = strategy.output(conv_input, weight)
         if ctx.needs_input_grad[1]:
             # The conv's weight gradient pairs its input (here: grad_output) with
             # its output gradient (here: our input).
-            grad_weight = conv2d_weight_grad(grad_output, input, weight, ctx.geom)
+            grad_weight = strategy.weight_grad(conv_input, strategy.prepare_grad(input))
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad_output.sum((0, 2, 3))
         return grad_input, grad_weight, grad_bias, None

@@ -13,6 +13,7 @@ from cnnlib.ops import conv2d, conv_transpose2d
 from tests.ops.test_conv import (
     BATCHES,
     assert_matches_torch,
+    leaf,
     raises_like_torch,
     torch_accepts,
 )
@@ -43,7 +44,7 @@ def case_id(case) -> str:
     ).replace(" ", "")
 
 
-@pytest.mark.parametrize("case", grid(160), ids=case_id)
+@pytest.mark.parametrize("case", grid(120), ids=case_id)
 def test_conv_transpose2d_matches_torch(case, device):
     (
         batch,
@@ -107,23 +108,18 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(
     [
         dict(stride=2),
         dict(stride=2, padding=1, output_padding=1),
-        dict(
-            stride=1, padding=1, dilation=2, output_padding=1
-        ),  # output_padding < dilation
+        # output_padding may reach the stride when it stays below the dilation.
+        dict(stride=1, padding=1, dilation=2, output_padding=1),
         dict(stride=(1, 2), groups=2),
     ],
 )
 def test_conv_transpose2d_gradcheck(kwargs, device):
     torch.manual_seed(2)
     groups = kwargs.get("groups", 1)
-    x = torch.randn(2, 4, 3, 4, dtype=torch.float64, device=device, requires_grad=True)
-    w = torch.randn(4, 6 // groups, 3, 2, dtype=torch.float64, device=device)
-    b = torch.randn(6, dtype=torch.float64, device=device)
-    w.requires_grad_()
-    b.requires_grad_()
-    assert torch.autograd.gradcheck(
-        lambda *t: conv_transpose2d(*t, **kwargs), (x, w, b)
-    )
+    x = leaf(1, 4, 3, 3, device=device)
+    w, b = leaf(4, 6 // groups, 3, 2, device=device), leaf(6, device=device)
+    fn = lambda *t: conv_transpose2d(*t, **kwargs)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x, w, b))
 
 
 def test_float32_and_bfloat16(device):
