@@ -37,16 +37,6 @@ from dataclasses import dataclass
 
 import torch
 
-# On CPU the shifted products run over blocks of this many grid positions, so that
-# a block of X and of Y (8 MB each at 64 channels) stays in cache while all KH*KW
-# taps reuse it; one product per tap over a whole batch of 56x56 images instead
-# streams 30 MB operands from memory KH*KW times. Smaller blocks (4096, fitting the
-# L2 cache) were a little faster still on an idle 2-core Xeon, but several times
-# slower when other jobs shared the cores: every matmul call waits until both of
-# torch's threads get a core, so the number of calls must stay small. GPUs have no
-# such cache to fill and get one large product per tap.
-CPU_BLOCK = 32768
-
 
 @dataclass(frozen=True)
 class ConvGeometry:
@@ -186,12 +176,17 @@ class ExplicitProducts:
         g = self.geom.groups
         return grad_output.transpose(0, 1).reshape(g, c_out // g, n * h_out * w_out)
 
-    def output(self, cols: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """Y = W @ cols(X): (N, C_out, H_out, W_out)."""
+    def output(
+        self, cols: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Y = W @ cols(X) + b: (N, C_out, H_out, W_out)."""
         c_out, g = weight.shape[0], self.geom.groups
         n = cols.shape[2] // (self.geom.out_hw[0] * self.geom.out_hw[1])
         w = weight.reshape(g, c_out // g, -1)  # (G, C_out/G, C_in/G*KH*KW)
-        y = torch.bmm(w, cols)  # (G, C_out/G, N*L)
+        if bias is None:
+            y = torch.bmm(w, cols)  # (G, C_out/G, N*L)
+        else:  # baddbmm adds the bias (one per row) while it multiplies
+            y = torch.baddbmm(bias.view(g, c_out // g, 1), w, cols)
         y = y.view(c_out, n, *self.geom.out_hw)  # (C_out, N, H_out, W_out)
         return y.transpose(0, 1).contiguous()  # (N, C_out, H_out, W_out)
 
@@ -218,12 +213,6 @@ class ExplicitProducts:
 # --- Shifted: stride 1, one group, one matmul per tap on views -------------------
 
 
-def _blocks(total: int, device: torch.device) -> list[tuple[int, int]]:
-    """``(start, stop)`` ranges of grid positions processed together."""
-    size = CPU_BLOCK if device.type == "cpu" else max(total, 1)
-    return [(start, min(start + size, total)) for start in range(0, total, size)]
-
-
 class ShiftedProducts:
     """The three products as sums over kernel taps of matmuls on shifted views.
 
@@ -231,6 +220,11 @@ class ShiftedProducts:
     links grid position q of the output to position q + shift_ij of the input.
     ``reach``, the largest shift, is the margin of zeros that lets every shifted
     view stay inside its buffer.
+
+    Each tap is one matmul over the whole batch. Splitting the grid into blocks
+    that stay in the CPU cache across taps was measured too: no faster on an idle
+    2-core CPU, and much slower on a shared one, where every extra call waits for
+    torch's threads to get a core.
     """
 
     def __init__(self, geom: ConvGeometry):
@@ -251,15 +245,21 @@ class ShiftedProducts:
         """
         return to_flat_grid(grad_output, self.geom.padded_hw, (0, 0), head=self.reach)
 
-    def output(self, x_flat: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """Y[:, q] = sum over taps W_ij @ X[:, q + shift_ij]."""
+    def output(
+        self,
+        x_flat: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Y[:, q] = b + sum over taps W_ij @ X[:, q + shift_ij]."""
         m = x_flat.shape[1] - self.reach  # N*Hp*Wp
         w = weight.permute(2, 3, 0, 1).contiguous()  # (KH, KW, C_out, C_in)
-        y_flat = x_flat.new_zeros(weight.shape[0], m)  # (C_out, N*Hp*Wp)
-        for start, stop in _blocks(m, x_flat.device):
-            y_block = y_flat[:, start:stop]
-            for i, j, shift in self.taps:
-                y_block.addmm_(w[i, j], x_flat[:, start + shift : stop + shift])
+        if bias is None:
+            y_flat = x_flat.new_zeros(weight.shape[0], m)  # (C_out, N*Hp*Wp)
+        else:  # the sum over taps starts at the bias
+            y_flat = bias.view(-1, 1).repeat(1, m)  # (C_out, N*Hp*Wp)
+        for i, j, shift in self.taps:
+            y_flat.addmm_(w[i, j], x_flat[:, shift : shift + m])
         # Keep the top-left (H_out, W_out) of each grid; the rest hung over the edge.
         n, grid_hw = self._batch(m), self.geom.padded_hw
         return from_flat_grid(y_flat, n, grid_hw, (0, 0), self.geom.out_hw)
@@ -273,11 +273,8 @@ class ShiftedProducts:
         m, head = g_flat.shape[1] - self.reach, self.reach
         w_t = weight.permute(2, 3, 1, 0).contiguous()  # (KH, KW, C_in, C_out)
         grad_flat = g_flat.new_zeros(weight.shape[1], m)  # (C_in, N*Hp*Wp)
-        for start, stop in _blocks(m, g_flat.device):
-            grad_block = grad_flat[:, start:stop]
-            for i, j, shift in self.taps:
-                g_block = g_flat[:, head + start - shift : head + stop - shift]
-                grad_block.addmm_(w_t[i, j], g_block)
+        for i, j, shift in self.taps:
+            grad_flat.addmm_(w_t[i, j], g_flat[:, head - shift : head - shift + m])
         n, corner = self._batch(m), _input_corner(self.geom)
         grid_hw = self.geom.padded_hw
         return from_flat_grid(grad_flat, n, grid_hw, corner, self.geom.in_hw)
@@ -286,12 +283,10 @@ class ShiftedProducts:
         """dW_ij = sum over grid positions q of dY[:, q] X[:, q + shift_ij]^T."""
         m, head = x_flat.shape[1] - self.reach, self.reach
         c_in, c_out = x_flat.shape[0], g_flat.shape[0]
-        grad_w = x_flat.new_zeros(*self.geom.kernel_hw, c_out, c_in)
-        for start, stop in _blocks(m, x_flat.device):
-            g_block = g_flat[:, head + start : head + stop]
-            for i, j, shift in self.taps:
-                x_block = x_flat[:, start + shift : stop + shift]
-                grad_w[i, j].addmm_(g_block, x_block.T)
+        grad_w = x_flat.new_empty(*self.geom.kernel_hw, c_out, c_in)
+        g_grid = g_flat[:, head:]  # (C_out, N*Hp*Wp)
+        for i, j, shift in self.taps:
+            torch.mm(g_grid, x_flat[:, shift : shift + m].T, out=grad_w[i, j])
         return grad_w.permute(2, 3, 0, 1).contiguous()  # (C_out, C_in, KH, KW)
 
     def _batch(self, m: int) -> int:

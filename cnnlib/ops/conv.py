@@ -32,11 +32,14 @@ from cnnlib.ops._im2col import ConvGeometry, products
 
 
 def conv2d_output(
-    input: torch.Tensor, weight: torch.Tensor, geom: ConvGeometry
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    geom: ConvGeometry,
 ) -> torch.Tensor:
-    """y = conv(x, W) without bias: (N, C_in, H, W) -> (N, C_out, H_out, W_out)."""
+    """y = conv(x, W) + b: (N, C_in, H, W) -> (N, C_out, H_out, W_out)."""
     strategy = products(weight, geom)
-    return strategy.output(strategy.prepare_input(input), weight)
+    return strategy.output(strategy.prepare_input(input), weight, bias)
 
 
 def conv2d_backward(
@@ -72,10 +75,7 @@ class _Conv2dFunction(torch.autograd.Function):
         ctx.has_bias = bias is not None
         # x and W are all the backward pass needs; no intermediate is kept.
         ctx.save_for_backward(input, weight)
-        output = conv2d_output(input, weight, geom)
-        if bias is not None:
-            output += bias.view(-1, 1, 1)  # one value per output channel
-        return output
+        return conv2d_output(input, weight, bias, geom)
 
     @staticmethod
     @once_differentiable
