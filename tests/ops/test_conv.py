@@ -171,7 +171,6 @@ def geometry(x, w, padding, dilation):
     return ConvGeometry((h, wd), out, (kh, kw), (1, 1), padding, dilation, 1)
 
 
-@pytest.mark.parametrize("block", [5000, 37])  # one block; many, with a partial last
 @pytest.mark.parametrize(
     "c_in, c_out, kernel, padding, dilation",
     [
@@ -182,14 +181,14 @@ def geometry(x, w, padding, dilation):
     ],
 )
 def test_shifted_and_explicit_strategies_agree_with_torch(
-    c_in, c_out, kernel, padding, dilation, block, device, monkeypatch
+    c_in, c_out, kernel, padding, dilation, device
 ):
-    monkeypatch.setattr(_im2col, "CPU_BLOCK", block)
     torch.manual_seed(1)
     x = torch.randn(3, c_in, 7, 6, dtype=torch.float64, device=device)
     w = torch.randn(c_out, c_in, *kernel, dtype=torch.float64, device=device)
     geom = geometry(x, w, padding, dilation)
     top, bottom, left, right = padding
+    b = torch.randn(c_out, dtype=torch.float64, device=device)
     leaf_x, leaf_w = x.clone().requires_grad_(), w.clone().requires_grad_()
     y = F.conv2d(F.pad(leaf_x, (left, right, top, bottom)), leaf_w, dilation=dilation)
     grad_y = torch.randn_like(y)
@@ -199,20 +198,12 @@ def test_shifted_and_explicit_strategies_agree_with_torch(
         x_operand = strategy.prepare_input(x)
         grad_operand = strategy.prepare_grad(grad_y)
         torch.testing.assert_close(strategy.output(x_operand, w), y)
+        with_bias = strategy.output(x_operand, w, b)
+        torch.testing.assert_close(with_bias, y + b.view(-1, 1, 1))
         torch.testing.assert_close(strategy.input_grad(grad_operand, w), leaf_x.grad)
         torch.testing.assert_close(
             strategy.weight_grad(x_operand, grad_operand), leaf_w.grad
         )
-
-
-def test_large_stride_one_conv_crosses_cpu_blocks(device):
-    """N*Hp*Wp = 2*130*130 > CPU_BLOCK: blocks of the real size, last one partial."""
-    torch.manual_seed(2)
-    x = torch.randn(2, 6, 128, 128, dtype=torch.float64, device=device)
-    w = torch.randn(4, 6, 3, 3, dtype=torch.float64, device=device)
-    b = torch.randn(4, dtype=torch.float64, device=device)
-    assert 2 * 130 * 130 > _im2col.CPU_BLOCK
-    assert_matches_torch(conv2d, F.conv2d, (x, w, b), dict(padding=1))
 
 
 # --- Shapes and special inputs -----------------------------------------------------
