@@ -10,6 +10,7 @@ phrases that the student's feedback must show.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,14 @@ from pathlib import Path
 
 import nbformat
 
-from tests.grading_pipeline.course import edited, filled_notebook, nbgrader_cell
+from tests.grading_pipeline.course import (
+    ASSIGNMENTS,
+    edited,
+    filled_notebook,
+    nbgrader_cell,
+)
+
+EXTRA_CATALOGUES: tuple[str, ...] = ()
 
 A1, A2, A3, A4 = (
     "01_activations_losses",
@@ -249,7 +257,7 @@ def _invalid_json(release: Path) -> str:
 # ---------------------------------------------------------------- the catalogue
 def catalogue() -> list[Submission]:
     subs = []
-    for assignment in (A1, A2, A3, A4):
+    for assignment in ASSIGNMENTS:
         subs.append(
             Submission(
                 "solution", assignment, "the reference solution", _filled(assignment)
@@ -401,4 +409,7 @@ def catalogue() -> list[Submission]:
             broken=True,
         ),
     ]
+    # the network assignments (5-8) keep their mistakes in their own modules
+    for module in EXTRA_CATALOGUES:
+        subs += importlib.import_module(f"tests.grading_pipeline.{module}").catalogue()
     return subs
