@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 import nbformat
 import pytest
 
+from cnnlib.grading.parallel import autograde_class
+from cnnlib.grading.report import class_scores, plot_score_distribution
 from tests.grading_pipeline.course import (
     ASSIGNMENTS,
     Course,
@@ -45,6 +47,7 @@ from tests.grading_pipeline.submissions import A3, Submission, catalogue
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 TIMEOUT_S = 30
+JOBS = 2
 MEMORY_MB = 1536
 SUBMISSIONS = catalogue()
 
@@ -110,21 +113,30 @@ def html_text(path) -> str:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> Graded:
-    course = Course(
-        tmp_path_factory.mktemp("course"),
-        env={
-            "CNNLIB_GRADING_TIMEOUT": str(TIMEOUT_S),
-            "CNNLIB_GRADING_MEMORY_MB": str(MEMORY_MB),
-        },
-    )
+    env = {
+        "CNNLIB_GRADING_TIMEOUT": str(TIMEOUT_S),
+        "CNNLIB_GRADING_MEMORY_MB": str(MEMORY_MB),
+    }
+    course = Course(tmp_path_factory.mktemp("course"), env=env)
     g = Graded(course)
     releases = course.generate_all()
     for sub in SUBMISSIONS:
         course.submit(sub.student, sub.assignment, sub.build(releases[sub.assignment]))
-    for sub in SUBMISSIONS:
-        g.autograde[sub.assignment, sub.student] = course.autograde(
-            sub.assignment, sub.student
+    # two students at a time, as an instructor would grade a class
+    # (cnnlib.grading.parallel); the sequential regrade below must agree
+    for assignment in ASSIGNMENTS:
+        students = [s.student for s in SUBMISSIONS if s.assignment == assignment]
+        graded = autograde_class(
+            assignment, course_dir=course.path, students=students, jobs=JOBS, env=env
         )
+        for run in graded.runs:
+            g.autograde[assignment, run.student] = Result(
+                ["autograde", assignment, "--student", run.student],
+                run.returncode,
+                run.seconds,
+                run.output,
+            )
+    for sub in SUBMISSIONS:
         if not sub.broken:
             g.grades[sub.assignment, sub.student] = course.grades(
                 sub.assignment, sub.student
@@ -134,7 +146,7 @@ def graded(tmp_path_factory) -> Graded:
             "generate_feedback", assignment, check=False
         )
     g.export = course.nbgrader("export", "--to", "grades.csv")
-    # regrade a whole assignment, hostile submissions included
+    # regrade a whole assignment sequentially, hostile submissions included
     g.regrade = course.nbgrader("autograde", A3, "--force", check=False)
     for sub in SUBMISSIONS:
         if sub.assignment == A3 and not sub.broken:
@@ -233,6 +245,27 @@ def test_gradebook_intact_and_exported(graded):
         r
     ) in rows:  # a student's maximum never grows: the edited cell's 50 points are gone
         assert float(r["max_score"]) == max_score(r["assignment"]), r
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_class_report_agrees_with_the_gradebook(graded, assignment):
+    report = class_scores(graded.course.path / "gradebook.db", assignment)
+    subs = [s for s in SUBMISSIONS if s.assignment == assignment and not s.broken]
+    assert sorted(report.scores.index) == sorted(s.student for s in subs)
+    assert list(report.max_scores.index) == [
+        k for k in report.scores.columns
+    ] and report.max_scores.sum() == max_score(assignment)
+    for sub in subs:
+        for cell, (auto, _) in graded.grades[assignment, sub.student].items():
+            got = report.scores.loc[sub.student, cell]
+            if report.needs_manual.loc[sub.student, cell]:
+                assert got != got, (sub.student, cell)  # NaN: waits for a grader
+            else:
+                assert got == auto, (sub.student, cell, got, auto)
+    shares = report.summary()[["full", "partial", "zero", "to grade"]].sum(axis=1)
+    assert (shares.round(9) == 1).all()
+    fig = plot_score_distribution(report)
+    assert len(fig.axes) == 2
 
 
 def test_regrading_gives_identical_scores(graded):
