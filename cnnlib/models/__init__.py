@@ -54,6 +54,7 @@ from cnnlib.models.resnet_blocks import (
     PreActBottleneck,
 )
 from cnnlib.models.resnet_cifar import resnet20, resnet_cifar, wide_resnet
+from cnnlib.models.text import MaxOverTime, TextCNN
 from cnnlib.models.unet import UNet, unet, unet_output_size
 from cnnlib.models.vgg import (
     VGG,
@@ -80,10 +81,12 @@ __all__ = [
     "Inception",
     "InceptionAux",
     "LeNet5",
+    "MaxOverTime",
     "NiN",
     "PreActBlock",
     "PreActBottleneck",
     "ResNet",
+    "TextCNN",
     "UNet",
     "alexnet",
     "alexnet_small",
