@@ -89,3 +89,19 @@ def test_deck003_inception_with_1x1_reductions_costs_271m():
     assert round(s.mult_adds / 1e6) == 271
     assert round((sum(terms) + terms[3]) / 1e6) == 358
     assert s.rows[0].output_shape == (None, 480, 28, 28)
+
+
+def test_deck002_resnet_caption_vgg19_costs_19_6_billion():
+    """002_986ea5cd83fecb5a.txt, "RESNET HE ET AL. [2016]" (line 1294): the
+    caption of the ResNet paper's Fig. 3 gives VGG-19 "15.6 billion FLOPs"; the
+    paper says 19.6 billion (multiply-adds), and so does cnnlib. The caption's
+    3.6 billion for the 34-layer plain and residual networks is right, truncated
+    (3.64 and 3.66 billion)."""
+    with torch.device("meta"):
+        vgg19 = models.vgg19()
+        plain34 = models.plain34()
+        resnet34 = models.resnet34()
+    vgg = summary(vgg19, (3, 224, 224)).mult_adds
+    assert vgg == 19_632_062_464 and round(vgg / 1e9, 1) == 19.6 != 15.6
+    assert summary(plain34, (3, 224, 224)).mult_adds == 3_644_493_824
+    assert summary(resnet34, (3, 224, 224)).mult_adds == 3_663_761_408
