@@ -15,9 +15,10 @@ so it acts before the first cell of a submission runs:
 * **Short tracebacks.** Exceptions are reported in IPython's "Minimal" mode: the
   exception type and the check's message, never source lines of the test cell,
   which would show hidden tests in the feedback.
-* **One thread.** ``OMP_NUM_THREADS`` defaults to ``CNNLIB_GRADING_THREADS`` (1)
-  before torch is imported: the assignments' tensors are small, so threads only
-  contend with each other and with other kernels grading in parallel.
+* **One thread.** torch uses ``CNNLIB_GRADING_THREADS`` threads, else
+  ``OMP_NUM_THREADS`` (set by ``cnnlib.grading.parallel``), else 1: the
+  assignments' tensors are small, so threads only contend with each other and with
+  other kernels grading in parallel.
 * **Memory held by an error is released.** After a failed cell the last traceback is
   dropped, so the locals of a function that blew the memory cap do not stay alive
   and starve the cells that follow.
@@ -189,8 +190,12 @@ def guard_grader(ipython) -> Snapshot | None:
 def load_ipython_extension(ipython) -> None:
     """Entry point called by IPython when the kernel starts."""
     cap_memory(memory_cap_bytes())
-    if "torch" not in sys.modules:  # torch reads it once, when imported
-        os.environ.setdefault("OMP_NUM_THREADS", os.environ.get(THREADS_ENV, "1"))
+    # importing this module has imported torch already, so OMP_NUM_THREADS would be
+    # read too late: set the thread count directly
+    threads = os.environ.get(THREADS_ENV) or os.environ.get("OMP_NUM_THREADS") or "1"
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
     # ipykernel's stderr OutStream (which also carries fd 2) sends its text under
     # this name; nbgrader treats a "stderr" stream in a test cell as a failure.
     if getattr(sys.stderr, "name", None) == "stderr":

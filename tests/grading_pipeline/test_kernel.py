@@ -69,8 +69,10 @@ def test_memory_cap_turns_a_bomb_into_an_error():
 
 
 @pytest.mark.slow
-def test_grading_kernel_end_to_end():
+def test_grading_kernel_end_to_end(monkeypatch):
     """Warnings are no failures, tracebacks show no test source, checks are restored."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("CNNLIB_GRADING_THREADS", raising=False)
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(c)
@@ -79,6 +81,7 @@ def test_grading_kernel_end_to_end():
             "warnings.warn('old', DeprecationWarning)\nprint('!', file=sys.stderr)",
             "check_relu = lambda *args, **kwargs: None  # a student's 'fix'",
             "# test\nsecret = 'hidden test line'\ncheck_relu(abs, part='values')",
+            "import torch\nprint('threads', torch.get_num_threads())",
         )
     ]
     NotebookClient(
@@ -94,3 +97,5 @@ def test_grading_kernel_end_to_end():
     (error,) = [o for o in test if o.output_type == "error"]
     assert error.ename == "GradingError"  # the real check ran, not the student's lambda
     assert "hidden test line" not in "".join(error.traceback)
+    # torch was imported with the extension, before OMP_NUM_THREADS could act
+    assert nb.cells[4].outputs[0].text == "threads 1\n"
