@@ -48,7 +48,8 @@ def blend_mask(
         background: label left uncoloured (None: colour every class).
 
     Returns:
-        The blended (H, W, 3) RGB array.
+        The blended (H, W, 3) RGB array, in [0, 1] (rounding can push a blend a
+        hair past 1, which imshow would clip with a warning: it is clipped here).
     """
     rgb = np.repeat(image[..., None], 3, axis=-1) if image.ndim == 2 else image
     labels = mask.detach().cpu().long().numpy()
@@ -56,7 +57,7 @@ def blend_mask(
     if background is not None:
         keep = labels == background
         painted[keep] = rgb[keep]
-    return painted
+    return np.clip(painted, 0.0, 1.0)
 
 
 def overlay_mask(

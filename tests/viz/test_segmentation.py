@@ -47,3 +47,14 @@ def test_colours_are_distinct_and_masks_paint():
     np.testing.assert_allclose(painted[1, 1], colors[1])
     with pytest.raises(ValueError, match="mask must be"):
         overlay_mask(torch.rand(3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long))
+
+
+def test_blend_stays_in_the_unit_range():
+    # an image that rounding (resizing, denormalising) left a hair above 1
+    from cnnlib.viz.segmentation import blend_mask
+
+    image = np.full((2, 2, 3), 1 + 1e-7)
+    blended = blend_mask(
+        image, torch.ones(2, 2, dtype=torch.long), np.ones((2, 3)), 0.3
+    )
+    assert blended.max() <= 1.0 and blended.min() >= 0.0
