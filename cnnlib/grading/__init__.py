@@ -37,12 +37,26 @@ from cnnlib.grading.activations import (
     check_tanh,
     check_tanh_grad,
 )
+from cnnlib.grading.batchnorm import check_batch_norm
+from cnnlib.grading.blocks_inception import check_inception
+from cnnlib.grading.blocks_vgg_nin import check_mlpconv, check_vgg_block
 from cnnlib.grading.compare import GradingError, compare
 from cnnlib.grading.conv2d import check_conv2d
 from cnnlib.grading.conv_backward import check_conv2d_backward
 from cnnlib.grading.conv_sizes import check_conv_output_size, check_conv_param_count
+from cnnlib.grading.conv_transpose import (
+    check_conv_transpose2d,
+    check_conv_transpose_output_size,
+)
+from cnnlib.grading.costs import check_conv_mult_adds, check_inception_mult_adds
+from cnnlib.grading.crop_concat import check_crop_and_concat
+from cnnlib.grading.experiment import check_reported_accuracy
 from cnnlib.grading.families import FAMILIES
 from cnnlib.grading.guard import run_student
+from cnnlib.grading.iou import check_iou_per_class, check_mean_iou
+from cnnlib.grading.layer_ops import check_avg_pool2d_layer, check_conv2d_layer
+from cnnlib.grading.lenet import check_my_lenet5
+from cnnlib.grading.lenet_training import check_trains_lenet
 from cnnlib.grading.mlp import (
     check_training_accuracy,
     check_two_layer_backward,
@@ -53,8 +67,11 @@ from cnnlib.grading.pool_backward import (
     check_avg_pool2d_backward,
     check_max_pool2d_backward,
 )
+from cnnlib.grading.receptive_field import check_receptive_field
+from cnnlib.grading.residual import check_residual_block
 from cnnlib.grading.runner import CheckResult
 from cnnlib.grading.softmax import check_cross_entropy, check_softmax
+from cnnlib.grading.unet import check_segmentation_iou, check_unet
 
 __all__ = [
     "FAMILIES",
@@ -62,23 +79,43 @@ __all__ = [
     "GradingError",
     "check_avg_pool2d",
     "check_avg_pool2d_backward",
+    "check_avg_pool2d_layer",
+    "check_batch_norm",
     "check_conv2d",
     "check_conv2d_backward",
+    "check_conv2d_layer",
+    "check_conv_mult_adds",
     "check_conv_output_size",
     "check_conv_param_count",
+    "check_conv_transpose2d",
+    "check_conv_transpose_output_size",
+    "check_crop_and_concat",
     "check_cross_entropy",
+    "check_inception",
+    "check_inception_mult_adds",
+    "check_iou_per_class",
     "check_max_pool2d",
     "check_max_pool2d_backward",
+    "check_mean_iou",
+    "check_mlpconv",
+    "check_my_lenet5",
+    "check_receptive_field",
     "check_relu",
     "check_relu_grad",
+    "check_reported_accuracy",
+    "check_residual_block",
+    "check_segmentation_iou",
     "check_sigmoid",
     "check_sigmoid_grad",
     "check_softmax",
     "check_tanh",
     "check_tanh_grad",
     "check_training_accuracy",
+    "check_trains_lenet",
     "check_two_layer_backward",
     "check_two_layer_forward",
+    "check_unet",
+    "check_vgg_block",
     "compare",
     "run_student",
 ]

@@ -125,6 +125,11 @@ FAMILIES: dict[str, Family] = {
             frozenset({"Linear", "Bilinear", "LazyLinear"}),
         ),
         Family(
+            "iou",
+            "ready-made IoU (Jaccard) metrics",
+            r"jaccard|(^|_)iou($|_)",
+        ),
+        Family(
             "autograd",
             "autograd (backward, torch.autograd.grad, torch.func)",
             _exact(

@@ -25,7 +25,7 @@ from tests.grading_pipeline.course import (
     nbgrader_cell,
 )
 
-EXTRA_CATALOGUES: tuple[str, ...] = ()
+EXTRA_CATALOGUES = ("submissions_a5_a6", "submissions_a7_a8")
 
 A1, A2, A3, A4 = (
     "01_activations_losses",

@@ -43,6 +43,10 @@ def test_one_notebook_per_assignment():
         "02_backprop",
         "03_convolution",
         "04_backward_passes",
+        "05_lenet_own_ops",
+        "06_architecture_blocks",
+        "07_batchnorm_residual",
+        "08_unet_segmentation",
     ]
     for a in ASSIGNMENTS:
         assert [p.name for p in (ROOT / "solutions" / a).iterdir()] == [f"{a}.ipynb"]
