@@ -79,7 +79,9 @@ class ClassGrading:
         n = len(self.runs)
         failed = sum(not run.ok for run in self.runs)
         lines.append(
-            f"{self.assignment}: {n} submissions, {failed} failed, {self.jobs} jobs: "
+            f"{self.assignment}: {n} submissions, {failed} failed, {self.jobs} jobs"
+        )
+        lines.append(
             f"{self.wall_seconds:.1f} s wall, {self.serial_seconds:.1f} s of grading "
             f"({self.serial_seconds / max(n, 1):.1f} s per submission), "
             f"speed-up {self.speedup:.2f}x"
