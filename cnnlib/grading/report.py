@@ -27,12 +27,18 @@ from matplotlib.ticker import MaxNLocator
 
 @dataclass(frozen=True)
 class ClassScores:
-    """One assignment's scores: ``scores[student][cell]``; NaN = not graded yet."""
+    """One assignment's scores: ``scores[student][cell]``; NaN = not graded yet.
+
+    ``not_graded`` lists the students with a submission but no grades at all: their
+    notebook could not be graded (not valid JSON, deleted cells nbgrader could not
+    restore, ...). Look at nbgrader's log for them; they are left out of the table.
+    """
 
     assignment: str
     scores: pd.DataFrame  # index: student id; columns: grade ids in notebook order
     max_scores: pd.Series  # grade id -> points
     needs_manual: pd.DataFrame  # True where a human has not graded the cell yet
+    not_graded: tuple[str, ...] = ()
 
     @property
     def totals(self) -> pd.Series:
@@ -97,19 +103,19 @@ def class_scores(gradebook: str | Path, assignment: str) -> ClassScores:
                 max_scores[cell.name] = float(cell.max_score)
         scores: dict[str, dict[str, float]] = {}
         pending: dict[str, dict[str, bool]] = {}
+        not_graded: list[str] = []
         for submission in gb.assignment_submissions(assignment):
             student = submission.student.id
+            grades = [g for notebook in submission.notebooks for g in notebook.grades]
+            if all(g.auto_score is None and g.manual_score is None for g in grades):
+                not_graded.append(student)  # autograde never got through it
+                continue
             scores[student], pending[student] = {}, {}
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    # formgrader clears the flag when a grader saves a score
-                    waiting = (
-                        bool(grade.needs_manual_grade) and grade.manual_score is None
-                    )
-                    scores[student][grade.name] = (
-                        np.nan if waiting else float(grade.score)
-                    )
-                    pending[student][grade.name] = waiting
+            for grade in grades:
+                # formgrader clears the flag when a grader saves a score
+                waiting = bool(grade.needs_manual_grade) and grade.manual_score is None
+                scores[student][grade.name] = np.nan if waiting else float(grade.score)
+                pending[student][grade.name] = waiting
     students = sorted(scores)
     table = pd.DataFrame.from_dict(scores, orient="index").reindex(
         index=students, columns=cells
@@ -120,7 +126,13 @@ def class_scores(gradebook: str | Path, assignment: str) -> ClassScores:
         .fillna(False)
         .astype(bool)
     )
-    return ClassScores(assignment, table, pd.Series(max_scores)[cells], waiting)
+    return ClassScores(
+        assignment,
+        table,
+        pd.Series(max_scores)[cells],
+        waiting,
+        tuple(sorted(not_graded)),
+    )
 
 
 def plot_score_distribution(result: ClassScores, figsize=None) -> Figure:
@@ -157,5 +169,8 @@ def plot_score_distribution(result: ClassScores, figsize=None) -> Figure:
     ax_total.set_xlabel(f"total score (out of {total:g})")
     ax_total.set_ylabel("students")
     ax_total.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_total.set_title(f"{len(result.scores)} students")
+    title = f"{len(result.scores)} students"
+    if result.not_graded:
+        title += f" ({len(result.not_graded)} more could not be graded)"
+    ax_total.set_title(title)
     return fig

@@ -252,6 +252,8 @@ def test_class_report_agrees_with_the_gradebook(graded, assignment):
     report = class_scores(graded.course.path / "gradebook.db", assignment)
     subs = [s for s in SUBMISSIONS if s.assignment == assignment and not s.broken]
     assert sorted(report.scores.index) == sorted(s.student for s in subs)
+    broken = [s.student for s in SUBMISSIONS if s.assignment == assignment and s.broken]
+    assert sorted(report.not_graded) == sorted(broken)
     assert list(report.max_scores.index) == [
         k for k in report.scores.columns
     ] and report.max_scores.sum() == max_score(assignment)
