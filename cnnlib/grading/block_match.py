@@ -17,8 +17,6 @@ input and output are compared, which tells which layer is wrong.
 from __future__ import annotations
 
 import os
-import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,12 +24,10 @@ import torch
 
 from cnnlib.grading.compare import GradingError, close
 from cnnlib.grading.guard import (
-    ForbiddenCall,
-    _DispatchNet,
     _error_message,
-    _FunctionNet,
     _Watch,
     is_cnnlib_file,
+    watched_call,
 )
 
 MODELS_DIR = (
@@ -62,23 +58,7 @@ def run_builder(fn: Callable, args: Sequence[object] = (), *, what: str) -> obje
     if not callable(fn):
         raise GradingError(f"{what} is not callable: got {type(fn).__name__}")
     watch = _BuilderWatch(())
-    previous, previous_threads = sys.getprofile(), threading.getprofile()
-    result = error = None
-    with _DispatchNet(watch), _FunctionNet(watch):
-        threading.setprofile(watch.profile)
-        sys.setprofile(watch.profile)
-        watch.active = True
-        try:
-            result = fn(*args)
-        except (Exception, SystemExit, ForbiddenCall) as caught:  # graded below
-            error = caught
-        finally:
-            watch.active = False
-            still_ours = sys.getprofile() == watch.profile
-            sys.setprofile(previous)
-            threading.setprofile(previous_threads)
-    if watch.violation is None and not still_ours:
-        watch.record("sys.setprofile", "tamper")
+    result, error = watched_call(watch, fn, args)
     violation = watch.violation
     if violation is not None and violation.family == "tamper":
         raise GradingError(

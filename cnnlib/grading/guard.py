@@ -308,6 +308,39 @@ class StudentRun:
     kernels: int
 
 
+def watched_call(
+    watch: _Watch,
+    fn: Callable,
+    args: Sequence[object] = (),
+    kwargs: dict[str, object] | None = None,
+) -> tuple[object, BaseException | None]:
+    """Run ``fn(*args, **kwargs)`` with the three nets of ``watch`` up.
+
+    Returns ``(result, error)``: what ``fn`` returned, and what it raised (None if
+    nothing). A forbidden call, or the profile hook switched off, is left in
+    ``watch.violation`` for the caller to report.
+    """
+    previous = sys.getprofile()
+    previous_threads = threading.getprofile()
+    result = error = None
+    with _DispatchNet(watch), _FunctionNet(watch):
+        threading.setprofile(watch.profile)
+        sys.setprofile(watch.profile)
+        watch.active = True
+        try:
+            result = fn(*args, **(kwargs or {}))
+        except (Exception, SystemExit, ForbiddenCall) as caught:  # graded by the caller
+            error = caught
+        finally:
+            watch.active = False
+            still_ours = sys.getprofile() == watch.profile
+            sys.setprofile(previous)
+            threading.setprofile(previous_threads)
+    if watch.violation is None and not still_ours:
+        watch.record("sys.setprofile", "tamper")
+    return result, error
+
+
 def run_student(
     fn: Callable,
     args: Sequence[object] = (),
@@ -334,24 +367,7 @@ def run_student(
     if not callable(fn):
         raise GradingError(f"{what} is not a function: got {type(fn).__name__}")
     watch = _Watch(forbid, budget)
-    previous = sys.getprofile()
-    previous_threads = threading.getprofile()
-    result = error = None
-    with _DispatchNet(watch), _FunctionNet(watch):
-        threading.setprofile(watch.profile)
-        sys.setprofile(watch.profile)
-        watch.active = True
-        try:
-            result = fn(*args, **(kwargs or {}))
-        except (Exception, SystemExit, ForbiddenCall) as caught:  # graded below
-            error = caught
-        finally:
-            watch.active = False
-            still_ours = sys.getprofile() == watch.profile
-            sys.setprofile(previous)
-            threading.setprofile(previous_threads)
-    if watch.violation is None and not still_ours:
-        watch.record("sys.setprofile", "tamper")
+    result, error = watched_call(watch, fn, args, kwargs)
     if watch.violation is not None:
         raise GradingError(_violation_message(watch.violation, what))
     if error is not None:
